@@ -36,7 +36,9 @@ func UintElem(t Tag, v uint64) Element { return Element{Tag: t, Kind: KindUint, 
 func BoolElem(t Tag, v bool) Element { return Element{Tag: t, Kind: KindBool, Bool: v} }
 
 // Float32Elem returns a single precision element.
-func Float32Elem(t Tag, v float32) Element { return Element{Tag: t, Kind: KindFloat32, Float: float64(v)} }
+func Float32Elem(t Tag, v float32) Element {
+	return Element{Tag: t, Kind: KindFloat32, Float: float64(v)}
+}
 
 // Float64Elem returns a double precision element.
 func Float64Elem(t Tag, v float64) Element { return Element{Tag: t, Kind: KindFloat64, Float: v} }

@@ -10,30 +10,30 @@ type ElementType uint8
 
 // Element types. Integers and string lengths come in 1, 2, 4 and 8 octet widths.
 const (
-	TypeInt8          ElementType = 0x00
-	TypeInt16         ElementType = 0x01
-	TypeInt32         ElementType = 0x02
-	TypeInt64         ElementType = 0x03
-	TypeUint8         ElementType = 0x04
-	TypeUint16        ElementType = 0x05
-	TypeUint32        ElementType = 0x06
-	TypeUint64        ElementType = 0x07
-	TypeFalse         ElementType = 0x08
-	TypeTrue          ElementType = 0x09
-	TypeFloat32       ElementType = 0x0A
-	TypeFloat64       ElementType = 0x0B
-	TypeUTF8Len1      ElementType = 0x0C
-	TypeUTF8Len2      ElementType = 0x0D
-	TypeUTF8Len4      ElementType = 0x0E
-	TypeUTF8Len8      ElementType = 0x0F
-	TypeBytesLen1     ElementType = 0x10
-	TypeBytesLen2     ElementType = 0x11
-	TypeBytesLen4     ElementType = 0x12
-	TypeBytesLen8     ElementType = 0x13
-	TypeNull          ElementType = 0x14
-	TypeStructure     ElementType = 0x15
-	TypeArray         ElementType = 0x16
-	TypeList          ElementType = 0x17
+	TypeInt8           ElementType = 0x00
+	TypeInt16          ElementType = 0x01
+	TypeInt32          ElementType = 0x02
+	TypeInt64          ElementType = 0x03
+	TypeUint8          ElementType = 0x04
+	TypeUint16         ElementType = 0x05
+	TypeUint32         ElementType = 0x06
+	TypeUint64         ElementType = 0x07
+	TypeFalse          ElementType = 0x08
+	TypeTrue           ElementType = 0x09
+	TypeFloat32        ElementType = 0x0A
+	TypeFloat64        ElementType = 0x0B
+	TypeUTF8Len1       ElementType = 0x0C
+	TypeUTF8Len2       ElementType = 0x0D
+	TypeUTF8Len4       ElementType = 0x0E
+	TypeUTF8Len8       ElementType = 0x0F
+	TypeBytesLen1      ElementType = 0x10
+	TypeBytesLen2      ElementType = 0x11
+	TypeBytesLen4      ElementType = 0x12
+	TypeBytesLen8      ElementType = 0x13
+	TypeNull           ElementType = 0x14
+	TypeStructure      ElementType = 0x15
+	TypeArray          ElementType = 0x16
+	TypeList           ElementType = 0x17
 	TypeEndOfContainer ElementType = 0x18
 	// 0x19..0x1F are reserved.
 )
