@@ -27,6 +27,9 @@ func (w *Writer) Reset(buf []byte) { *w = Writer{buf: buf} }
 // Err returns the first misuse error, if any.
 func (w *Writer) Err() error { return w.err }
 
+// Bytes returns what has been written so far (a view; valid until the next write).
+func (w *Writer) Bytes() []byte { return w.buf }
+
 // Len returns the number of octets written so far.
 func (w *Writer) Len() int { return len(w.buf) }
 
