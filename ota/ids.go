@@ -148,3 +148,13 @@ const (
 	MaxApplyDelay         = 86400 // a requestor may clamp longer delays to a day (§2.4)
 	MinRequeryDelay       = 120   // requestors wait at least this long after Busy (§4.6)
 )
+
+// Requestor identifies who invokes a provider: a node id on a fabric (the fabric index is the
+// provider's local index of the accessing fabric). The same node has another node id, and is another
+// requestor, on each fabric (ota-provider.md §5).
+type Requestor struct {
+	FabricIndex uint8
+	NodeID      uint64
+}
+
+func (r Requestor) String() string { return fmt.Sprintf("fabric %d node 0x%016X", r.FabricIndex, r.NodeID) }
