@@ -47,9 +47,13 @@ func init() {
 			},
 		},
 		statusCase("11.20.6.5.3/token-7", "An ApplyUpdateRequest with a 7-byte token is a constraint error", ota.CmdApplyUpdateRequest,
-			func(t *harness.T) []byte { return t.Encode(ota.ApplyUpdateRequest{UpdateToken: make([]byte, 7), NewVersion: 2}) }),
+			func(t *harness.T) []byte {
+				return t.Encode(ota.ApplyUpdateRequest{UpdateToken: make([]byte, 7), NewVersion: 2})
+			}),
 		statusCase("11.20.6.5.3/token-33", "An ApplyUpdateRequest with a 33-byte token is a constraint error", ota.CmdApplyUpdateRequest,
-			func(t *harness.T) []byte { return t.Encode(ota.ApplyUpdateRequest{UpdateToken: make([]byte, 33), NewVersion: 2}) }),
+			func(t *harness.T) []byte {
+				return t.Encode(ota.ApplyUpdateRequest{UpdateToken: make([]byte, 33), NewVersion: 2})
+			}),
 		statusCase("11.20.6.5.3/missing-new-version", "An ApplyUpdateRequest without NewVersion is an invalid command", ota.CmdApplyUpdateRequest,
 			func(t *harness.T) []byte { return []byte{0x15, 0x30, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 7, 8, 0x18} }),
 		&harness.Case{
@@ -101,7 +105,9 @@ func init() {
 			},
 		},
 		statusCase("11.20.6.5.5/token-33", "NotifyUpdateApplied with a 33-byte token is a constraint error", ota.CmdNotifyUpdateApplied,
-			func(t *harness.T) []byte { return t.Encode(ota.NotifyUpdateApplied{UpdateToken: make([]byte, 33), SoftwareVersion: 2}) }),
+			func(t *harness.T) []byte {
+				return t.Encode(ota.NotifyUpdateApplied{UpdateToken: make([]byte, 33), SoftwareVersion: 2})
+			}),
 		&harness.Case{
 			ID: "11.20.6.5.5/optional", Title: "A provider never told of the applied update keeps serving queries",
 			Section: "§11.20.6.5.5", Level: ota.LevelMust, PICS: providerPICS,

@@ -157,4 +157,6 @@ type Requestor struct {
 	NodeID      uint64
 }
 
-func (r Requestor) String() string { return fmt.Sprintf("fabric %d node 0x%016X", r.FabricIndex, r.NodeID) }
+func (r Requestor) String() string {
+	return fmt.Sprintf("fabric %d node 0x%016X", r.FabricIndex, r.NodeID)
+}
