@@ -144,8 +144,8 @@ func caseSeed(seed int64, id string) (uint64, uint64) {
 	return uint64(seed), h.Sum64()
 }
 
-func runCase(ctx context.Context, target Target, id Identity, pics map[string]bool, c *Case, opts *Options, n int) Result {
-	res := Result{ID: c.ID, Title: c.Title, Section: c.Section, TestPlan: c.TestPlan, Level: c.Level, PICS: c.PICS}
+func runCase(ctx context.Context, target Target, id Identity, pics map[string]bool, c *Case, opts *Options, n int) (res Result) {
+	res = Result{ID: c.ID, Title: c.Title, Section: c.Section, TestPlan: c.TestPlan, Level: c.Level, PICS: c.PICS}
 	start := time.Now()
 	defer func() { res.Duration = time.Since(start) }()
 	for _, code := range c.PICS {
