@@ -28,12 +28,7 @@ func TestMain(m *testing.M) {
 
 func serveChild(mode string) int {
 	ctx := context.Background()
-	cat, _, err := reference.DefaultCatalog(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	p, err := reference.New(reference.Config{Catalog: cat, NodeIDs: map[uint8]uint64{2: 0x00000000000B0D02}, HTTPSBaseURL: "https://ota.example.invalid/images/"})
+	p, err := reference.NewDefault(ctx, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

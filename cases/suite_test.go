@@ -12,7 +12,7 @@ import (
 func referenceTarget(t testing.TB) (harness.Target, []byte) {
 	cat, file, err := reference.DefaultCatalog(context.Background())
 	require.NoError(t, err)
-	p, err := reference.New(reference.Config{Catalog: cat, NodeIDs: map[uint8]uint64{2: 0x00000000000B0D02}, HTTPSBaseURL: "https://ota.example.invalid/images/"})
+	p, err := reference.NewDefault(context.Background(), cat)
 	require.NoError(t, err)
 	return harness.InProcess("embedded reference", p, []uint8{1, 2}, ReferencePICS), file
 }

@@ -15,9 +15,7 @@ import (
 )
 
 func referenceTarget(t testing.TB) harness.Target {
-	cat, _, err := reference.DefaultCatalog(context.Background())
-	require.NoError(t, err)
-	p, err := reference.New(reference.Config{Catalog: cat})
+	p, err := reference.NewDefault(context.Background(), nil)
 	require.NoError(t, err)
 	return harness.InProcess("reference", p, []uint8{1, 2}, cases.ReferencePICS)
 }

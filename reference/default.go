@@ -68,3 +68,20 @@ func DefaultCatalog(ctx context.Context) (*Catalog, []byte, error) {
 	c, err := NewCatalog(im)
 	return c, file, err
 }
+
+// DefaultHTTPSBaseURL is the base of the HTTPS ImageURIs the embedded reference offers: it
+// declares MCORE.OTA.HTTPS, so HTTPS offers must exist; the host is reserved and never fetched.
+const DefaultHTTPSBaseURL = "https://ota.example.invalid/images/"
+
+// NewDefault returns the reference provider as otaconf embeds it: the catalog given (the default
+// image when nil), node ids on fabrics 1 and 2, and HTTPS offers.
+func NewDefault(ctx context.Context, cat *Catalog) (*Provider, error) {
+	if cat == nil {
+		c, _, err := DefaultCatalog(ctx)
+		if err != nil {
+			return nil, err
+		}
+		cat = c
+	}
+	return New(Config{Catalog: cat, NodeIDs: map[uint8]uint64{2: DefaultNodeID + 1}, HTTPSBaseURL: DefaultHTTPSBaseURL})
+}

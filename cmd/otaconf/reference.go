@@ -63,7 +63,6 @@ func newReference(ctx context.Context, images string) (*reference.Provider, []by
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := reference.New(reference.Config{Catalog: cat, NodeIDs: map[uint8]uint64{2: reference.DefaultNodeID + 1},
-		HTTPSBaseURL: "https://ota.example.invalid/images/"})
+	p, err := reference.NewDefault(ctx, cat)
 	return p, file, err
 }
