@@ -1,6 +1,3 @@
-// Package im is the Matter Interaction Model as otaconf needs it: status codes, and the Invoke
-// request/response and StatusResponse messages with a client that invokes a command and returns
-// either the response command's fields or the IM status. It is not a data-model server.
 package im
 
 import "fmt"
