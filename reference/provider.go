@@ -324,6 +324,7 @@ func (p *Provider) imageURI(r ota.Requestor, q ota.QueryImage, img *Image) (stri
 
 // expire drops stale tokens and offers. Callers hold p.mu.
 func (p *Provider) expire(now time.Time) {
+	p.bdx.Sweep(now) // dead transfers must not keep QueryImage Busy (bug #15): only BDX opens swept before
 	for k, t := range p.tokens {
 		if now.After(t.expires) {
 			delete(p.tokens, k)
@@ -351,7 +352,9 @@ func (p *Provider) apply(r ota.Requestor, a ota.ApplyUpdateRequest) ota.ApplyUpd
 	if p.takeOneShot(scenario.Discontinue) {
 		// Withdraw the offer: the token dies and the download is disarmed; the next QueryImage
 		// starts the whole process again (TC-SU-3.4 step 3).
-		delete(p.tokens, string(a.UpdateToken))
+		if t := p.tokens[string(a.UpdateToken)]; t != nil && t.requestor == r {
+			delete(p.tokens, string(a.UpdateToken)) // only the asker's own token: tokens are per (fabric, node)
+		}
 		if o := p.offers[r]; o != nil {
 			p.arming.Disarm(bdx.Peer(r), []byte(o.image.Designator))
 			delete(p.offers, r)
