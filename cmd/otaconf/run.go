@@ -183,6 +183,12 @@ Exit status: 0 all required cases passed, 1 some failed, 2 usage or configuratio
 					return usageError(fmt.Errorf("--level %q: use must, should or info", l))
 				}
 			}
+			all := cases.All()
+			if sel, err := harness.Select(all, opts.Include, opts.Exclude); err != nil {
+				return usageError(err)
+			} else if len(sel) == 0 {
+				return usageError(fmt.Errorf("no case matches --include %v --exclude %v (see otaconf list)", opts.Include, opts.Exclude))
+			}
 			if !cmd.Flags().Changed("seed") {
 				seed = rand.Int64N(1 << 40)
 			}
@@ -191,12 +197,6 @@ Exit status: 0 all required cases passed, 1 some failed, 2 usage or configuratio
 			color := !noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == ""
 			if isTerminal(stderr) {
 				opts.OnResult = func(r harness.Result) { reports.Progress(stderr, r) }
-			}
-			all := cases.All()
-			if sel, err := harness.Select(all, opts.Include, opts.Exclude); err != nil {
-				return usageError(err)
-			} else if len(sel) == 0 {
-				return usageError(fmt.Errorf("no case matches --include %v --exclude %v (see otaconf list)", opts.Include, opts.Exclude))
 			}
 			rep, err := harness.Run(ctx, target, all, opts)
 			if errors.Is(err, harness.ErrUnreachable) {
