@@ -102,11 +102,11 @@ func (t *execTarget) SetScenario(ctx context.Context, s scenario.Request) error 
 func (t *execTarget) Close() error { return t.c.Close() }
 
 type execExchange struct {
+	replyQueue
 	t      *execTarget
 	id     uint64
 	gen    int
 	mu     sync.Mutex
-	queue  []bdx.Message
 	closed bool
 }
 
@@ -116,30 +116,14 @@ func (e *execExchange) Send(ctx context.Context, m bdx.Message) error {
 	if err != nil {
 		return err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	for _, w := range rep.Messages {
 		msg, err := w.Parse()
 		if err != nil {
 			return fmt.Errorf("%s: bdx_send reply: %w", e.t.name, err)
 		}
-		e.queue = append(e.queue, msg)
+		e.push(msg)
 	}
 	return nil
-}
-
-func (e *execExchange) Recv(ctx context.Context) (bdx.Message, error) {
-	if err := ctx.Err(); err != nil {
-		return bdx.Message{}, err
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if len(e.queue) == 0 {
-		return bdx.Message{}, ErrNoReply
-	}
-	m := e.queue[0]
-	e.queue = e.queue[1:]
-	return m, nil
 }
 
 func (e *execExchange) Close() error {

@@ -108,12 +108,40 @@ func (t *inProcess) SetScenario(_ context.Context, s scenario.Request) error {
 
 func (t *inProcess) Close() error { return nil }
 
+// replyQueue holds the provider's replies on exchanges whose transport tells synchronously what the
+// provider sent (in-process and adapter targets): Recv never waits, it returns ErrNoReply at once.
+type replyQueue struct {
+	mu    sync.Mutex
+	queue []bdx.Message
+}
+
+func (q *replyQueue) push(ms ...bdx.Message) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.queue = append(q.queue, ms...)
+}
+
+// Recv implements bdx.Exchange.
+func (q *replyQueue) Recv(ctx context.Context) (bdx.Message, error) {
+	if err := ctx.Err(); err != nil {
+		return bdx.Message{}, err
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.queue) == 0 {
+		return bdx.Message{}, ErrNoReply
+	}
+	m := q.queue[0]
+	q.queue = q.queue[1:]
+	return m, nil
+}
+
 // sessionExchange adapts a message-driven bdx.Session to an Exchange: Send hands the message over
-// and queues the reply; Recv returns it, or ErrNoReply at once when there is none.
+// and queues the reply.
 type sessionExchange struct {
+	replyQueue
 	mu     sync.Mutex
 	s      bdx.Session
-	queue  []bdx.Message
 	closed bool
 }
 
@@ -127,25 +155,10 @@ func (e *sessionExchange) Send(ctx context.Context, m bdx.Message) error {
 		return errors.New("bdx exchange closed")
 	}
 	m.Payload = append([]byte(nil), m.Payload...)
-	reply, _ := e.s.Handle(m)
-	if reply != nil {
-		e.queue = append(e.queue, *reply)
+	if reply, _ := e.s.Handle(m); reply != nil {
+		e.push(*reply)
 	}
 	return nil
-}
-
-func (e *sessionExchange) Recv(ctx context.Context) (bdx.Message, error) {
-	if err := ctx.Err(); err != nil {
-		return bdx.Message{}, err
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if len(e.queue) == 0 {
-		return bdx.Message{}, ErrNoReply
-	}
-	m := e.queue[0]
-	e.queue = e.queue[1:]
-	return m, nil
 }
 
 func (e *sessionExchange) Close() error {
