@@ -16,19 +16,37 @@ const (
 // tagRevision is the context tag of InteractionModelRevision in every IM message.
 const tagRevision = 0xFF
 
-// DecodeInvokeRequest decodes an InvokeRequestMessage payload.
-func DecodeInvokeRequest(b []byte) (InvokeRequest, error) {
-	var m InvokeRequest
-	root := trail{name: "InvokeRequestMessage"}
-	c, err := openMessage(b, &root, secInvokeRequest)
+// message describes a top-level IM message structure for decodeMessage.
+type message struct {
+	name    string
+	section string
+	members []field // the known members; other context tags are skipped (forward compatibility)
+	must    []field
+}
+
+var (
+	invokeRequestMsg = message{"InvokeRequestMessage", secInvokeRequest,
+		[]field{{"SuppressResponse", 0}, {"TimedRequest", 1}, {"InvokeRequests", 2}}, mustInvokeRequest}
+	invokeResponseMsg = message{"InvokeResponseMessage", secInvokeResponse,
+		[]field{{"SuppressResponse", 0}, {"InvokeResponses", 1}, {"MoreChunkedMessages", 2}}, mustInvokeResponse}
+	statusResponseMsg = message{"StatusResponseMessage", secStatusResponse, []field{{"Status", 0}}, mustStatusResponse}
+	timedRequestMsg   = message{"TimedRequestMessage", secTimedRequest, []field{{"Timeout", 0}}, mustTimedRequest}
+)
+
+// decodeMessage walks the structure of an IM message: every known member is checked for
+// duplicates and handed to member with its trail; the InteractionModelRevision goes to rev; the
+// mandatory members are required at the end, and nothing may follow the structure.
+func decodeMessage(b []byte, m *message, rev *uint8, member func(c *cursor, t *trail, e *elem) error) error {
+	root := trail{name: m.name}
+	c, err := openMessage(b, &root, m.section)
 	if err != nil {
-		return m, err
+		return err
 	}
 	var seen seenSet
 	for {
 		ok, err := c.next()
 		if err != nil {
-			return InvokeRequest{}, err
+			return err
 		}
 		if !ok {
 			break
@@ -37,37 +55,46 @@ func DecodeInvokeRequest(b []byte) (InvokeRequest, error) {
 		if !e.tag.IsContext() {
 			continue // unknown tags are skipped (forward compatibility)
 		}
-		var t trail
+		if e.tag.Number == tagRevision {
+			if *rev, err = readRevision(&root, &c, &seen, m.section); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, f := range m.members {
+			if uint32(f.tag) != e.tag.Number {
+				continue
+			}
+			t := root.child(f.name, e.tag, c.n-1)
+			if err := seen.mark(&t, e, m.section); err != nil {
+				return err
+			}
+			if err := member(&c, &t, e); err != nil {
+				return err
+			}
+		}
+	}
+	if err := seen.require(&root, c.c, m.section, m.must); err != nil {
+		return err
+	}
+	return closeMessage(&c)
+}
+
+// DecodeInvokeRequest decodes an InvokeRequestMessage payload.
+func DecodeInvokeRequest(b []byte) (InvokeRequest, error) {
+	var m InvokeRequest
+	err := decodeMessage(b, &invokeRequestMsg, &m.IMRevision, func(c *cursor, t *trail, e *elem) (err error) {
 		switch e.tag.Number {
 		case 0:
-			t = root.child("SuppressResponse", e.tag, c.n-1)
-			err = seen.mark(&t, e, secInvokeRequest)
-			if err == nil {
-				m.SuppressResponse, err = readBool(&t, e, secInvokeRequest)
-			}
+			m.SuppressResponse, err = readBool(t, e, secInvokeRequest)
 		case 1:
-			t = root.child("TimedRequest", e.tag, c.n-1)
-			err = seen.mark(&t, e, secInvokeRequest)
-			if err == nil {
-				m.TimedRequest, err = readBool(&t, e, secInvokeRequest)
-			}
+			m.TimedRequest, err = readBool(t, e, secInvokeRequest)
 		case 2:
-			t = root.child("InvokeRequests", e.tag, c.n-1)
-			err = seen.mark(&t, e, secInvokeRequest)
-			if err == nil {
-				m.Requests, err = decodeRequests(&c, &t)
-			}
-		case tagRevision:
-			m.IMRevision, err = readRevision(&root, &c, &seen, secInvokeRequest)
+			m.Requests, err = decodeRequests(c, t)
 		}
-		if err != nil {
-			return InvokeRequest{}, err
-		}
-	}
-	if err := seen.require(&root, c.c, secInvokeRequest, mustInvokeRequest); err != nil {
-		return InvokeRequest{}, err
-	}
-	if err := closeMessage(&c); err != nil {
+		return err
+	})
+	if err != nil {
 		return InvokeRequest{}, err
 	}
 	return m, nil
@@ -76,55 +103,18 @@ func DecodeInvokeRequest(b []byte) (InvokeRequest, error) {
 // DecodeInvokeResponse decodes an InvokeResponseMessage payload.
 func DecodeInvokeResponse(b []byte) (InvokeResponse, error) {
 	var m InvokeResponse
-	root := trail{name: "InvokeResponseMessage"}
-	c, err := openMessage(b, &root, secInvokeResponse)
-	if err != nil {
-		return m, err
-	}
-	var seen seenSet
-	for {
-		ok, err := c.next()
-		if err != nil {
-			return InvokeResponse{}, err
-		}
-		if !ok {
-			break
-		}
-		e := &c.cur
-		if !e.tag.IsContext() {
-			continue
-		}
-		var t trail
+	err := decodeMessage(b, &invokeResponseMsg, &m.IMRevision, func(c *cursor, t *trail, e *elem) (err error) {
 		switch e.tag.Number {
 		case 0:
-			t = root.child("SuppressResponse", e.tag, c.n-1)
-			err = seen.mark(&t, e, secInvokeResponse)
-			if err == nil {
-				m.SuppressResponse, err = readBool(&t, e, secInvokeResponse)
-			}
+			m.SuppressResponse, err = readBool(t, e, secInvokeResponse)
 		case 1:
-			t = root.child("InvokeResponses", e.tag, c.n-1)
-			err = seen.mark(&t, e, secInvokeResponse)
-			if err == nil {
-				m.Responses, err = decodeResponses(&c, &t)
-			}
+			m.Responses, err = decodeResponses(c, t)
 		case 2:
-			t = root.child("MoreChunkedMessages", e.tag, c.n-1)
-			err = seen.mark(&t, e, secInvokeResponse)
-			if err == nil {
-				m.MoreChunked, err = readBool(&t, e, secInvokeResponse)
-			}
-		case tagRevision:
-			m.IMRevision, err = readRevision(&root, &c, &seen, secInvokeResponse)
+			m.MoreChunked, err = readBool(t, e, secInvokeResponse)
 		}
-		if err != nil {
-			return InvokeResponse{}, err
-		}
-	}
-	if err := seen.require(&root, c.c, secInvokeResponse, mustInvokeResponse); err != nil {
-		return InvokeResponse{}, err
-	}
-	if err := closeMessage(&c); err != nil {
+		return err
+	})
+	if err != nil {
 		return InvokeResponse{}, err
 	}
 	return m, nil
@@ -133,44 +123,12 @@ func DecodeInvokeResponse(b []byte) (InvokeResponse, error) {
 // DecodeStatusResponse decodes a StatusResponseMessage payload.
 func DecodeStatusResponse(b []byte) (StatusResponse, error) {
 	var m StatusResponse
-	root := trail{name: "StatusResponseMessage"}
-	c, err := openMessage(b, &root, secStatusResponse)
+	err := decodeMessage(b, &statusResponseMsg, &m.IMRevision, func(_ *cursor, t *trail, e *elem) error {
+		v, err := readUint(t, e, 0xFF, "an unsigned integer (status, uint8)", secStatusResponse)
+		m.Status = Status(v)
+		return err
+	})
 	if err != nil {
-		return m, err
-	}
-	var seen seenSet
-	for {
-		ok, err := c.next()
-		if err != nil {
-			return StatusResponse{}, err
-		}
-		if !ok {
-			break
-		}
-		e := &c.cur
-		if !e.tag.IsContext() {
-			continue
-		}
-		switch e.tag.Number {
-		case 0:
-			t := root.child("Status", e.tag, c.n-1)
-			var v uint64
-			err = seen.mark(&t, e, secStatusResponse)
-			if err == nil {
-				v, err = readUint(&t, e, 0xFF, "an unsigned integer (status, uint8)", secStatusResponse)
-			}
-			m.Status = Status(v)
-		case tagRevision:
-			m.IMRevision, err = readRevision(&root, &c, &seen, secStatusResponse)
-		}
-		if err != nil {
-			return StatusResponse{}, err
-		}
-	}
-	if err := seen.require(&root, c.c, secStatusResponse, mustStatusResponse); err != nil {
-		return StatusResponse{}, err
-	}
-	if err := closeMessage(&c); err != nil {
 		return StatusResponse{}, err
 	}
 	return m, nil
@@ -179,44 +137,12 @@ func DecodeStatusResponse(b []byte) (StatusResponse, error) {
 // DecodeTimedRequest decodes a TimedRequestMessage payload.
 func DecodeTimedRequest(b []byte) (TimedRequest, error) {
 	var m TimedRequest
-	root := trail{name: "TimedRequestMessage"}
-	c, err := openMessage(b, &root, secTimedRequest)
+	err := decodeMessage(b, &timedRequestMsg, &m.IMRevision, func(_ *cursor, t *trail, e *elem) error {
+		v, err := readUint(t, e, 0xFFFF, "an unsigned integer (milliseconds, uint16)", secTimedRequest)
+		m.TimeoutMs = uint16(v)
+		return err
+	})
 	if err != nil {
-		return m, err
-	}
-	var seen seenSet
-	for {
-		ok, err := c.next()
-		if err != nil {
-			return TimedRequest{}, err
-		}
-		if !ok {
-			break
-		}
-		e := &c.cur
-		if !e.tag.IsContext() {
-			continue
-		}
-		switch e.tag.Number {
-		case 0:
-			t := root.child("Timeout", e.tag, c.n-1)
-			var v uint64
-			err = seen.mark(&t, e, secTimedRequest)
-			if err == nil {
-				v, err = readUint(&t, e, 0xFFFF, "an unsigned integer (milliseconds, uint16)", secTimedRequest)
-			}
-			m.TimeoutMs = uint16(v)
-		case tagRevision:
-			m.IMRevision, err = readRevision(&root, &c, &seen, secTimedRequest)
-		}
-		if err != nil {
-			return TimedRequest{}, err
-		}
-	}
-	if err := seen.require(&root, c.c, secTimedRequest, mustTimedRequest); err != nil {
-		return TimedRequest{}, err
-	}
-	if err := closeMessage(&c); err != nil {
 		return TimedRequest{}, err
 	}
 	return m, nil
