@@ -69,7 +69,7 @@ func TestSeededDefectsFailTheRightCaseNamingTheRule(t *testing.T) {
 	}{
 		{"token-7", "TC-SU-3.2/1a", "QueryImageResponse.UpdateToken: length 7, below the minimum 8 octets"},
 		{"no-version-string", "TC-SU-3.2/1a", "must carry ImageURI, SoftwareVersion, SoftwareVersionString and UpdateToken; missing: SoftwareVersionString"},
-		{"location-accepted", "11.20.6.5.1/location-3", "CONSTRAINT_ERROR (0x87) for QueryImage.Location: length 3, must be exactly 2 characters"},
+		{"location-accepted", "11.20.6.5.1/location-3", "CONSTRAINT_ERROR (0x87) for QueryImage.Location: length 3, must be exactly 2 bytes of UTF-8"},
 		{"uri-lowercase", "TC-SU-3.2/3", "uses lowercase hex; it must be 16 uppercase hex digits"},
 		{"busy-without-delay", "TC-SU-3.2/5", "Busy must carry DelayedActionTime; absent"},
 	}

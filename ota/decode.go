@@ -307,7 +307,7 @@ func decodeFields(s *commandSchema, b []byte) (vals [maxFields]fieldValue, probs
 		case kUTF8, kBytes:
 			unit := "octets"
 			if f.kind == kUTF8 {
-				unit = "characters"
+				unit = "bytes of UTF-8"
 			}
 			switch {
 			case len(v.s) < f.minLen && f.minLen == f.maxLen:

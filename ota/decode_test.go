@@ -176,5 +176,5 @@ func TestRequestVerdicts(t *testing.T) {
 
 func TestVerdictTextNamesFieldOffsetAndSection(t *testing.T) {
 	_, v := DecodeQueryImage(fields(func(w *tlv.Writer) { qiBase(w); w.UTF8(tlv.Context(5), "USA") }))
-	require.Equal(t, "CONSTRAINT_ERROR (0x87): QueryImage.Location: length 3, must be exactly 2 characters (byte 17) [§11.20.6.5.1, §8.10.1 CONSTRAINT_ERROR]", v.Error())
+	require.Equal(t, "CONSTRAINT_ERROR (0x87): QueryImage.Location: length 3, must be exactly 2 bytes of UTF-8 (byte 17) [§11.20.6.5.1, §8.10.1 CONSTRAINT_ERROR]", v.Error())
 }

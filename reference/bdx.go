@@ -30,7 +30,9 @@ func (s *BDXSession) Handle(m bdx.Message) (reply *bdx.Message, done bool) {
 	}
 	now := s.p.cfg.Now()
 	if s.t == nil {
-		s.p.bdx.Sweep(now)
+		s.p.mu.Lock()
+		s.p.expire(now) // an offer past its lifetime must not be served
+		s.p.mu.Unlock()
 		t, rep, err := s.p.bdx.Accept(now, s.peer, m)
 		if err != nil || t == nil {
 			s.done = true

@@ -69,7 +69,6 @@ type tokenEntry struct {
 	requestor ota.Requestor
 	version   uint32
 	expires   time.Time
-	applied   bool
 }
 
 // offer is the image armed for a requestor's next download.
@@ -322,7 +321,9 @@ func (p *Provider) imageURI(r ota.Requestor, q ota.QueryImage, img *Image) (stri
 	return "", false
 }
 
-// expire drops stale tokens and offers. Callers hold p.mu.
+// expire drops stale tokens and offers and ends idle transfers. Every entry point runs it first
+// (QueryImage, ApplyUpdateRequest, NotifyUpdateApplied, the first message of a BDX exchange), so
+// nothing stale is ever acted on. Callers hold p.mu.
 func (p *Provider) expire(now time.Time) {
 	p.bdx.Sweep(now) // dead transfers must not keep QueryImage Busy (bug #15): only BDX opens swept before
 	for k, t := range p.tokens {
@@ -361,9 +362,6 @@ func (p *Provider) apply(r ota.Requestor, a ota.ApplyUpdateRequest) ota.ApplyUpd
 		}
 		return ota.ApplyUpdateResponse{Action: ota.ActionDiscontinue}
 	}
-	if t := p.tokens[string(a.UpdateToken)]; t != nil && t.requestor == r {
-		t.applied = true
-	}
 	return ota.ApplyUpdateResponse{Action: ota.ActionProceed}
 }
 
@@ -371,6 +369,7 @@ func (p *Provider) apply(r ota.Requestor, a ota.ApplyUpdateRequest) ota.ApplyUpd
 func (p *Provider) notify(r ota.Requestor, n ota.NotifyUpdateApplied) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.expire(p.cfg.Now())
 	if t := p.tokens[string(n.UpdateToken)]; t != nil && t.requestor == r {
 		delete(p.tokens, string(n.UpdateToken))
 		if o := p.offers[r]; o != nil && o.token == string(n.UpdateToken) {
