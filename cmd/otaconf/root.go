@@ -45,6 +45,7 @@ Errors are printed as one line on stderr.`,
 		newRunCmd(),
 		newListCmd(),
 		newReferenceCmd(),
+		newFuzzCmd(),
 	)
 	return root
 }
