@@ -57,12 +57,14 @@ type Provider struct {
 	bdx    *bdx.Responder
 	arming bdx.Arming
 
-	mu       sync.Mutex
-	tokens   map[string]*tokenEntry
-	offers   map[ota.Requestor]*offer
-	consent  map[consentKey]bool // provider-side consent obtained
-	scenario scenario.Request
-	pending  map[scenario.Name]bool // one-shot scenarios not yet used
+	mu        sync.Mutex
+	tokens    map[string]*tokenEntry
+	latest    map[ota.Requestor]string // each requestor's newest token (§4.4: only the last one is used)
+	offers    map[ota.Requestor]*offer
+	deadlines deadlines
+	consent   map[consentKey]bool // provider-side consent obtained
+	scenario  scenario.Request
+	pending   map[scenario.Name]bool // one-shot scenarios not yet used
 }
 
 type tokenEntry struct {
@@ -122,6 +124,7 @@ func New(cfg Config) (*Provider, error) {
 	p := &Provider{
 		cfg: cfg, log: log,
 		tokens:  map[string]*tokenEntry{},
+		latest:  map[ota.Requestor]string{},
 		offers:  map[ota.Requestor]*offer{},
 		consent: map[consentKey]bool{},
 		pending: map[scenario.Name]bool{},
@@ -228,10 +231,7 @@ func (p *Provider) query(r ota.Requestor, q ota.QueryImage) ota.QueryImageRespon
 	p.expire(now)
 	peer := bdx.Peer(r)
 	// A new query supersedes the requestor's earlier offer (bugs #4, #5, #15): disarm it.
-	if o := p.offers[r]; o != nil {
-		p.arming.Disarm(peer, []byte(o.image.Designator))
-		delete(p.offers, r)
-	}
+	p.dropOffer(r)
 	notAvailable := ota.QueryImageResponse{Status: ota.StatusNotAvailable}
 	switch p.scenario.Name {
 	case scenario.NotAvailable, scenario.ConsentDenied:
@@ -276,10 +276,17 @@ func (p *Provider) query(r ota.Requestor, q ota.QueryImage) ota.QueryImageRespon
 		p.log.Error("token source failed", "err", err)
 		return busy(p.cfg.BusyDelay)
 	}
-	p.tokens[string(token)] = &tokenEntry{requestor: r, version: img.Header.SoftwareVersion, expires: now.Add(p.cfg.TokenTTL)}
+	// A requestor presents the token of the last QueryImageResponse (§4.4); an older one is
+	// answered as unknown, so it need not be kept.
+	p.dropToken(p.latest[r])
+	key := string(token)
+	p.tokens[key] = &tokenEntry{requestor: r, version: img.Header.SoftwareVersion, expires: now.Add(p.cfg.TokenTTL)}
+	p.latest[r] = key
+	p.schedule(deadline{at: p.tokens[key].expires, token: key})
 	if strings.HasPrefix(uri, "bdx:") {
 		p.arming.Arm(peer, []byte(img.Designator), img.File)
-		p.offers[r] = &offer{image: img, token: string(token), expires: now.Add(p.cfg.OfferTTL)}
+		p.offers[r] = &offer{image: img, token: key, expires: now.Add(p.cfg.OfferTTL)}
+		p.schedule(deadline{at: p.offers[r].expires, r: r})
 	}
 	resp.ImageURI = &uri
 	resp.SoftwareVersion = ota.Ptr(img.Header.SoftwareVersion)
@@ -321,24 +328,6 @@ func (p *Provider) imageURI(r ota.Requestor, q ota.QueryImage, img *Image) (stri
 	return "", false
 }
 
-// expire drops stale tokens and offers and ends idle transfers. Every entry point runs it first
-// (QueryImage, ApplyUpdateRequest, NotifyUpdateApplied, the first message of a BDX exchange), so
-// nothing stale is ever acted on. Callers hold p.mu.
-func (p *Provider) expire(now time.Time) {
-	p.bdx.Sweep(now) // dead transfers must not keep QueryImage Busy (bug #15): only BDX opens swept before
-	for k, t := range p.tokens {
-		if now.After(t.expires) {
-			delete(p.tokens, k)
-		}
-	}
-	for r, o := range p.offers {
-		if now.After(o.expires) {
-			p.arming.Disarm(bdx.Peer(r), []byte(o.image.Designator))
-			delete(p.offers, r)
-		}
-	}
-}
-
 // apply answers ApplyUpdateRequest (§11.20.6.5.3, ota-provider.md §4.9). The answer never depends on
 // download progress; unknown tokens (never issued, or a requestor's node id after it lost state) get
 // a normal answer.
@@ -354,12 +343,9 @@ func (p *Provider) apply(r ota.Requestor, a ota.ApplyUpdateRequest) ota.ApplyUpd
 		// Withdraw the offer: the token dies and the download is disarmed; the next QueryImage
 		// starts the whole process again (TC-SU-3.4 step 3).
 		if t := p.tokens[string(a.UpdateToken)]; t != nil && t.requestor == r {
-			delete(p.tokens, string(a.UpdateToken)) // only the asker's own token: tokens are per (fabric, node)
+			p.dropToken(string(a.UpdateToken)) // only the asker's own token: tokens are per (fabric, node)
 		}
-		if o := p.offers[r]; o != nil {
-			p.arming.Disarm(bdx.Peer(r), []byte(o.image.Designator))
-			delete(p.offers, r)
-		}
+		p.dropOffer(r)
 		return ota.ApplyUpdateResponse{Action: ota.ActionDiscontinue}
 	}
 	return ota.ApplyUpdateResponse{Action: ota.ActionProceed}
@@ -371,10 +357,9 @@ func (p *Provider) notify(r ota.Requestor, n ota.NotifyUpdateApplied) {
 	defer p.mu.Unlock()
 	p.expire(p.cfg.Now())
 	if t := p.tokens[string(n.UpdateToken)]; t != nil && t.requestor == r {
-		delete(p.tokens, string(n.UpdateToken))
+		p.dropToken(string(n.UpdateToken))
 		if o := p.offers[r]; o != nil && o.token == string(n.UpdateToken) {
-			p.arming.Disarm(bdx.Peer(r), []byte(o.image.Designator))
-			delete(p.offers, r)
+			p.dropOffer(r)
 		}
 	}
 	p.log.Info("update applied", "requestor", r, "version", n.SoftwareVersion)
