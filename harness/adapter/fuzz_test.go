@@ -306,9 +306,9 @@ func roundTrip(t *testing.T, v, a, b any) {
 	if err := json.Unmarshal(enc, a); err != nil {
 		t.Fatalf("%T re-encoded as %s does not decode: %v", v, enc, err)
 	}
-	if !reflect.DeepEqual(v, a) {
-		t.Fatalf("decode → encode → decode changed %+v into %+v", v, a)
-	}
+	// v itself may differ from a where encoding/json's omitempty folds an empty slice or map into
+	// an absent one (`"messages":[]` decodes to an empty slice, which is not re-encoded): what must
+	// hold is that the encoding is a fixed point from then on.
 	enc2, _ := json.Marshal(a)
 	if !bytes.Equal(enc, enc2) {
 		t.Fatalf("encoding is not stable: %s then %s", enc, enc2)
