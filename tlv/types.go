@@ -72,48 +72,53 @@ func (k Kind) IsContainer() bool { return k == KindStruct || k == KindArray || k
 
 // Kind returns what t holds, or KindInvalid for a reserved type.
 func (t ElementType) Kind() Kind {
-	switch {
-	case t <= TypeInt64:
-		return KindInt
-	case t <= TypeUint64:
-		return KindUint
-	case t <= TypeTrue:
-		return KindBool
-	case t == TypeFloat32:
-		return KindFloat32
-	case t == TypeFloat64:
-		return KindFloat64
-	case t <= TypeUTF8Len8:
-		return KindUTF8
-	case t <= TypeBytesLen8:
-		return KindBytes
-	case t == TypeNull:
-		return KindNull
-	case t == TypeStructure:
-		return KindStruct
-	case t == TypeArray:
-		return KindArray
-	case t == TypeList:
-		return KindList
-	case t == TypeEndOfContainer:
-		return KindEnd
+	if t > 0x1F {
+		return KindInvalid
 	}
-	return KindInvalid
+	return kinds[t]
 }
 
 // Width is the octet width of an integer value or of a string's length field; 4 or 8 for floats; 0
 // for types without one.
 func (t ElementType) Width() int {
-	switch t.Kind() {
-	case KindInt, KindUint, KindUTF8, KindBytes:
-		return 1 << (t & 3)
-	case KindFloat32:
-		return 4
-	case KindFloat64:
-		return 8
+	if t > 0x1F {
+		return 0
 	}
-	return 0
+	return int(widths[t])
 }
+
+// kinds and widths are indexed by element type: the reader consults them for every element.
+var kinds, widths = func() (k [32]Kind, w [32]uint8) {
+	for t := ElementType(0); t < 32; t++ {
+		switch {
+		case t <= TypeInt64:
+			k[t], w[t] = KindInt, 1<<(t&3)
+		case t <= TypeUint64:
+			k[t], w[t] = KindUint, 1<<(t&3)
+		case t <= TypeTrue:
+			k[t] = KindBool
+		case t == TypeFloat32:
+			k[t], w[t] = KindFloat32, 4
+		case t == TypeFloat64:
+			k[t], w[t] = KindFloat64, 8
+		case t <= TypeUTF8Len8:
+			k[t], w[t] = KindUTF8, 1<<(t&3)
+		case t <= TypeBytesLen8:
+			k[t], w[t] = KindBytes, 1<<(t&3)
+		case t == TypeNull:
+			k[t] = KindNull
+		case t == TypeStructure:
+			k[t] = KindStruct
+		case t == TypeArray:
+			k[t] = KindArray
+		case t == TypeList:
+			k[t] = KindList
+		case t == TypeEndOfContainer:
+			k[t] = KindEnd
+		}
+	}
+	return k, w
+}()
 
 func (t ElementType) String() string {
 	switch k := t.Kind(); k {
