@@ -122,6 +122,8 @@ func init() {
 				w.Uint(tlv.Context(0), 1)
 				w.End()
 			})),
+		statusCase("11.20.6.5.1/duplicate-field", "A QueryImage with VendorID twice is an invalid command (processing it is tolerated at SHOULD level)", ota.CmdQueryImage,
+			rawQuery(nil, func(w *tlv.Writer) { w.Uint(tlv.Context(0), uint64(0xFFF1)) })),
 		statusCase("11.20.6.5.1/not-a-structure", "Command fields that are not a structure are an invalid command", ota.CmdQueryImage,
 			func(*harness.T) []byte { return []byte{0x16, 0x04, 0x00, 0x18} }),
 		&harness.Case{

@@ -200,7 +200,11 @@ func decodeFields(s *commandSchema, b []byte) (vals [maxFields]fieldValue, probs
 		v := &vals[spec.tag]
 		field := "." + spec.name
 		if v.present {
-			imProblem(field, r.Offset(), "field appears twice", "Appendix A.11.2 (a structure's tags are unique)")
+			// Appendix A.11.2 binds encoders; what a receiver does with a repeated member is not
+			// specified, so processing the request (as CHIP's decoders do, last one wins) is
+			// tolerated at SHOULD level.
+			probs = append(probs, Problem{Status: im.InvalidCommand, Also: []im.Status{im.Success}, Field: s.name + field, Offset: r.Offset(),
+				Reason: "field appears twice", Section: "Appendix A.11.2 (a structure's tags are unique), §8.10.1 INVALID_COMMAND"})
 			continue
 		}
 		v.present, v.offset = true, r.Offset()
@@ -374,6 +378,17 @@ func verdictOf(probs []Problem) *Verdict {
 		v.Problems = append(invalid, constraint...)
 		if len(constraint) > 0 {
 			v.Also = append(v.Also, im.ConstraintError)
+		} else if tolerated := invalid[0].Also; len(tolerated) > 0 {
+			// An alternative is tolerated only when every problem tolerates it.
+			for _, a := range tolerated {
+				all := true
+				for _, p := range invalid[1:] {
+					all = all && containsStatus(p.Also, a)
+				}
+				if all {
+					v.Also = append(v.Also, a)
+				}
+			}
 		}
 		return v
 	}

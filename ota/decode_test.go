@@ -123,7 +123,8 @@ func TestRequestVerdicts(t *testing.T) {
 			w.End()
 		}), im.InvalidCommand, nil, "QueryImage.ProtocolsSupported"},
 		{"a null Location", CmdQueryImage, fields(func(w *tlv.Writer) { qiBase(w); w.Null(tlv.Context(5)) }), im.InvalidCommand, nil, "QueryImage.Location"},
-		{"a duplicated VendorID", CmdQueryImage, fields(func(w *tlv.Writer) { qiBase(w); w.Uint(tlv.Context(0), 1) }), im.InvalidCommand, nil, "QueryImage.VendorID"},
+		{"a duplicated VendorID", CmdQueryImage, fields(func(w *tlv.Writer) { qiBase(w); w.Uint(tlv.Context(0), 1) }), im.InvalidCommand, []im.Status{im.Success}, "QueryImage.VendorID"},
+		{"a duplicated VendorID and a missing ProductID", CmdQueryImage, fields(func(w *tlv.Writer) { qiBase(w, 1); w.Uint(tlv.Context(0), 1) }), im.InvalidCommand, nil, "QueryImage.VendorID"},
 		{"a 3-character Location", CmdQueryImage, fields(func(w *tlv.Writer) { qiBase(w); w.UTF8(tlv.Context(5), "USA") }), im.ConstraintError, []im.Status{im.InvalidCommand}, "QueryImage.Location"},
 		{"an empty Location", CmdQueryImage, fields(func(w *tlv.Writer) { qiBase(w); w.UTF8(tlv.Context(5), "") }), im.ConstraintError, []im.Status{im.InvalidCommand}, "QueryImage.Location"},
 		{"MetadataForProvider of 513 octets", CmdQueryImage, fields(func(w *tlv.Writer) { qiBase(w); w.OctetString(tlv.Context(7), long) }), im.ConstraintError, []im.Status{im.InvalidCommand}, "QueryImage.MetadataForProvider"},
