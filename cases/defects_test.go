@@ -8,6 +8,7 @@ import (
 	"github.com/otaconf/otaconf/harness"
 	"github.com/otaconf/otaconf/harness/scenario"
 	"github.com/otaconf/otaconf/matter/bdx"
+	"github.com/otaconf/otaconf/matter/im"
 	"github.com/otaconf/otaconf/ota"
 	"github.com/otaconf/otaconf/reference"
 	"github.com/stretchr/testify/require"
@@ -28,6 +29,9 @@ func (d *defective) Invoke(ctx context.Context, r ota.Requestor, ep uint16, cl u
 		}
 	}
 	resp := d.Provider.Invoke(ctx, r, ep, cl, cmd, fields)
+	if d.defect == "bare-success" && resp.HasCommand {
+		return ota.StatusOnly(im.Success)
+	}
 	if !resp.HasCommand || resp.Command != ota.CmdQueryImageResponse {
 		return resp
 	}
@@ -72,6 +76,7 @@ func TestSeededDefectsFailTheRightCaseNamingTheRule(t *testing.T) {
 		{"location-accepted", "11.20.6.5.1/location-3", "CONSTRAINT_ERROR (0x87) for QueryImage.Location: length 3, must be exactly 2 bytes of UTF-8"},
 		{"uri-lowercase", "TC-SU-3.2/3", "uses lowercase hex; it must be 16 uppercase hex digits"},
 		{"busy-without-delay", "TC-SU-3.2/5", "Busy must carry DelayedActionTime; absent"},
+		{"bare-success", "11.20.6.5.1/location-2", "a valid QueryImage must be answered with QueryImageResponse"},
 	}
 	cat, _, err := reference.DefaultCatalog(context.Background())
 	require.NoError(t, err)

@@ -26,7 +26,7 @@ func statusCase(id, title string, cmd ota.CommandID, build func(t *harness.T) []
 			fields := build(t)
 			v := ota.ExpectedStatus(cmd, fields)
 			resp := t.Invoke(r0(t), cmd, fields)
-			t.ExpectStatus(resp, v)
+			t.ExpectStatus(cmd, resp, v)
 			if v == nil && cmd == ota.CmdQueryImage && resp.HasCommand {
 				q, _ := ota.DecodeQueryImage(fields)
 				_, fs := ota.CheckQueryImageResponse(resp.Fields, ota.QueryContext{Request: q, ProviderNodeID: t.Identity().NodeID(r0(t).FabricIndex)})

@@ -237,32 +237,34 @@ func (t *T) expectedVersion() string {
 	return "(newer)"
 }
 
-// ExpectStatus checks an answer against the status a verdict requires: the exact status passes; a
-// tolerated alternative is a SHOULD failure; anything else, a response command included, a MUST failure.
-func (t *T) ExpectStatus(resp ota.Response, v *ota.Verdict) {
-	want := im.Success
-	if v != nil {
-		want = v.Status
+// ExpectStatus checks the answer to command cmd against the status a verdict requires: the exact
+// status passes; a tolerated alternative is a SHOULD failure; anything else is a MUST failure. A
+// request to be processed (nil verdict) must get its response command (QueryImageResponse,
+// ApplyUpdateResponse), or SUCCESS alone for NotifyUpdateApplied.
+func (t *T) ExpectStatus(cmd ota.CommandID, resp ota.Response, v *ota.Verdict) {
+	if v == nil {
+		want, hasResponse := ota.ResponseTo(cmd)
+		switch {
+		case hasResponse && (!resp.HasCommand || resp.Command != want):
+			t.Failf(ota.LevelMust, "im.response", "§11.20.6.5", want.String(), resp.String(), "a valid %s must be answered with %s", cmd, want)
+		case !hasResponse && (resp.HasCommand || resp.Status != im.Success):
+			t.Failf(ota.LevelMust, "im.status", "§11.20.6.5.5", im.Success.String(), resp.String(), "a valid %s must be answered with status SUCCESS alone", cmd)
+		}
+		return
 	}
 	got := resp.Status
-	what := resp.String()
-	if resp.HasCommand && want != im.Success {
-		got = im.Success
+	if resp.HasCommand {
+		got = im.Success // the request was processed
 	}
 	exact, ok := v.Allows(got)
-	section := "§8.10.1"
-	reason := "valid request"
-	if v != nil {
-		section = v.Problems[0].Section
-		reason = v.Reason()
-	}
+	section := v.Problems[0].Section
 	switch {
 	case exact:
 	case ok:
-		t.Failf(ota.LevelShould, "im.status", section, want.String(), what,
-			"answered %s where %s is required (%s); tolerated as a known implementation difference", got, want, reason)
+		t.Failf(ota.LevelShould, "im.status", section, v.Status.String(), resp.String(),
+			"answered %s where %s is required (%s); tolerated as a known implementation difference", resp, v.Status, v.Reason())
 	default:
-		t.Failf(ota.LevelMust, "im.status", section, want.String(), what, "expected %s for %s, got %s", want, reason, what)
+		t.Failf(ota.LevelMust, "im.status", section, v.Status.String(), resp.String(), "expected %s for %s, got %s", v.Status, v.Reason(), resp)
 	}
 }
 
