@@ -20,64 +20,76 @@ const tagRevision = 0xFF
 type message struct {
 	name    string
 	section string
-	members []field // the known members; other context tags are skipped (forward compatibility)
+	members []field // the known members, the revision included; other context tags are skipped
 	must    []field
 }
 
 var (
 	invokeRequestMsg = message{"InvokeRequestMessage", secInvokeRequest,
-		[]field{{"SuppressResponse", 0}, {"TimedRequest", 1}, {"InvokeRequests", 2}}, mustInvokeRequest}
+		[]field{{"SuppressResponse", 0}, {"TimedRequest", 1}, {"InvokeRequests", 2}, revisionField}, mustInvokeRequest}
 	invokeResponseMsg = message{"InvokeResponseMessage", secInvokeResponse,
-		[]field{{"SuppressResponse", 0}, {"InvokeResponses", 1}, {"MoreChunkedMessages", 2}}, mustInvokeResponse}
-	statusResponseMsg = message{"StatusResponseMessage", secStatusResponse, []field{{"Status", 0}}, mustStatusResponse}
-	timedRequestMsg   = message{"TimedRequestMessage", secTimedRequest, []field{{"Timeout", 0}}, mustTimedRequest}
+		[]field{{"SuppressResponse", 0}, {"InvokeResponses", 1}, {"MoreChunkedMessages", 2}, revisionField}, mustInvokeResponse}
+	statusResponseMsg = message{"StatusResponseMessage", secStatusResponse, []field{{"Status", 0}, revisionField}, mustStatusResponse}
+	timedRequestMsg   = message{"TimedRequestMessage", secTimedRequest, []field{{"Timeout", 0}, revisionField}, mustTimedRequest}
+
+	revisionField = field{"InteractionModelRevision", tagRevision}
 )
 
-// decodeMessage walks the structure of an IM message: every known member is checked for
-// duplicates and handed to member with its trail; the InteractionModelRevision goes to rev; the
-// mandatory members are required at the end, and nothing may follow the structure.
+// decodeMessage walks the structure of an IM message: every known member is handed to member
+// (the InteractionModelRevision goes to rev), the mandatory members are required, and nothing may
+// follow the structure.
 func decodeMessage(b []byte, m *message, rev *uint8, member func(c *cursor, t *trail, e *elem) error) error {
 	root := trail{name: m.name}
 	c, err := openMessage(b, &root, m.section)
 	if err != nil {
 		return err
 	}
+	err = walkMembers(&c, &root, m.section, m.members, m.must, func(c *cursor, t *trail, e *elem) error {
+		if e.tag.Number == tagRevision {
+			v, err := readUint(t, e, 0xFF, "an unsigned integer (uint8)", "Core §8.1.1")
+			*rev = uint8(v)
+			return err
+		}
+		return member(c, t, e)
+	})
+	if err != nil {
+		return err
+	}
+	return closeMessage(&c)
+}
+
+// walkMembers hands every known context-tagged member of the container sc reads to member, with its
+// trail, after checking it is not a repeat; other members are skipped (forward compatibility). Then
+// it requires the mandatory members.
+func walkMembers(sc *cursor, t *trail, section string, members, must []field, member func(sc *cursor, mt *trail, e *elem) error) error {
 	var seen seenSet
 	for {
-		ok, err := c.next()
+		ok, err := sc.next()
 		if err != nil {
 			return err
 		}
 		if !ok {
 			break
 		}
-		e := &c.cur
+		e := &sc.cur
 		if !e.tag.IsContext() {
-			continue // unknown tags are skipped (forward compatibility)
+			continue // includes the anonymous members a list may hold
 		}
-		if e.tag.Number == tagRevision {
-			if *rev, err = readRevision(&root, &c, &seen, m.section); err != nil {
-				return err
-			}
-			continue
-		}
-		for _, f := range m.members {
+		for _, f := range members {
 			if uint32(f.tag) != e.tag.Number {
 				continue
 			}
-			t := root.child(f.name, e.tag, c.n-1)
-			if err := seen.mark(&t, e, m.section); err != nil {
+			mt := t.child(f.name, e.tag, sc.n-1)
+			if err := seen.mark(&mt, e, section); err != nil {
 				return err
 			}
-			if err := member(&c, &t, e); err != nil {
+			if err := member(sc, &mt, e); err != nil {
 				return err
 			}
+			break
 		}
 	}
-	if err := seen.require(&root, c.c, m.section, m.must); err != nil {
-		return err
-	}
-	return closeMessage(&c)
+	return seen.require(t, sc.c, section, must)
 }
 
 // DecodeInvokeRequest decodes an InvokeRequestMessage payload.
@@ -235,44 +247,22 @@ func decodeResponseIB(c *cursor, t *trail) (InvokeResponseIB, error) {
 	}
 	start := c.cur.start
 	sc := c.enterCur(t)
-	var seen seenSet
-	for {
-		ok, err := sc.next()
-		if err != nil {
-			return InvokeResponseIB{}, err
-		}
-		if !ok {
-			break
-		}
-		e := &sc.cur
-		if !e.tag.IsContext() || e.tag.Number > 1 {
-			continue
-		}
-		name := "Command"
-		if e.tag.Number == 1 {
-			name = "Status"
-		}
-		mt := t.child(name, e.tag, sc.n-1)
-		if err := seen.mark(&mt, e, secInvokeRespIB); err != nil {
-			return InvokeResponseIB{}, err
-		}
-		if seen.has(0) && seen.has(1) {
-			return InvokeResponseIB{}, &DecodeError{Field: mt.fieldPath(), Path: mt.tlvPath(), Offset: e.start,
+	err := walkMembers(&sc, t, secInvokeRespIB, responseIBMembers, nil, func(sc *cursor, mt *trail, e *elem) error {
+		if r.Command != nil || r.Status != nil {
+			return &DecodeError{Field: mt.fieldPath(), Path: mt.tlvPath(), Offset: e.start,
 				Err: ErrAmbiguousResponse, Detail: "a second choice at byte " + strconv.Itoa(e.start), Section: secInvokeRespIB}
 		}
 		if e.tag.Number == 0 {
-			cd, err := decodeCommandData(&sc, &mt)
-			if err != nil {
-				return InvokeResponseIB{}, err
-			}
+			cd, err := decodeCommandData(sc, mt)
 			r.Command = &cd
-		} else {
-			cs, err := decodeCommandStatus(&sc, &mt)
-			if err != nil {
-				return InvokeResponseIB{}, err
-			}
-			r.Status = &cs
+			return err
 		}
+		cs, err := decodeCommandStatus(sc, mt)
+		r.Status = &cs
+		return err
+	})
+	if err != nil {
+		return InvokeResponseIB{}, err
 	}
 	c.resume(&sc)
 	if r.Command == nil && r.Status == nil {
@@ -289,48 +279,18 @@ func decodeCommandData(c *cursor, t *trail) (CommandData, error) {
 		return cd, wrongType(t, &c.cur, "a structure (CommandDataIB)", secCommandData)
 	}
 	sc := c.enterCur(t)
-	var seen seenSet
-	for {
-		ok, err := sc.next()
-		if err != nil {
-			return CommandData{}, err
-		}
-		if !ok {
-			break
-		}
-		e := &sc.cur
-		if !e.tag.IsContext() {
-			continue
-		}
-		var mt trail
+	err := walkMembers(&sc, t, secCommandData, commandDataMembers, mustCommandData, func(sc *cursor, mt *trail, e *elem) (err error) {
 		switch e.tag.Number {
 		case 0:
-			mt = t.child("CommandPath", e.tag, sc.n-1)
-			err = seen.mark(&mt, e, secCommandData)
-			if err == nil {
-				cd.Path, err = decodePath(&sc, &mt)
-			}
+			cd.Path, err = decodePath(sc, mt)
 		case 1:
-			mt = t.child("CommandFields", e.tag, sc.n-1)
-			err = seen.mark(&mt, e, secCommandData)
-			if err == nil {
-				cd.Fields, err = decodeFields(&sc, &mt)
-			}
+			cd.Fields, err = decodeFields(sc, mt)
 		case 2:
-			mt = t.child("CommandRef", e.tag, sc.n-1)
-			var v uint64
-			err = seen.mark(&mt, e, secCommandData)
-			if err == nil {
-				v, err = readUint(&mt, e, 0xFFFF, "an unsigned integer (uint16)", secCommandData)
-				ref := uint16(v)
-				cd.Ref = &ref
-			}
+			cd.Ref, err = readRef(mt, e, secCommandData)
 		}
-		if err != nil {
-			return CommandData{}, err
-		}
-	}
-	if err := seen.require(t, sc.c, secCommandData, mustCommandData); err != nil {
+		return err
+	})
+	if err != nil {
 		return CommandData{}, err
 	}
 	c.resume(&sc)
@@ -362,48 +322,18 @@ func decodeCommandStatus(c *cursor, t *trail) (CommandStatus, error) {
 		return cs, wrongType(t, &c.cur, "a structure (CommandStatusIB)", secCommandStatus)
 	}
 	sc := c.enterCur(t)
-	var seen seenSet
-	for {
-		ok, err := sc.next()
-		if err != nil {
-			return CommandStatus{}, err
-		}
-		if !ok {
-			break
-		}
-		e := &sc.cur
-		if !e.tag.IsContext() {
-			continue
-		}
-		var mt trail
+	err := walkMembers(&sc, t, secCommandStatus, commandStatusMembers, mustCommandStatus, func(sc *cursor, mt *trail, e *elem) (err error) {
 		switch e.tag.Number {
 		case 0:
-			mt = t.child("CommandPath", e.tag, sc.n-1)
-			err = seen.mark(&mt, e, secCommandStatus)
-			if err == nil {
-				cs.Path, err = decodePath(&sc, &mt)
-			}
+			cs.Path, err = decodePath(sc, mt)
 		case 1:
-			mt = t.child("Status", e.tag, sc.n-1)
-			err = seen.mark(&mt, e, secCommandStatus)
-			if err == nil {
-				cs.Status, err = decodeStatusIB(&sc, &mt)
-			}
+			cs.Status, err = decodeStatusIB(sc, mt)
 		case 2:
-			mt = t.child("CommandRef", e.tag, sc.n-1)
-			var v uint64
-			err = seen.mark(&mt, e, secCommandStatus)
-			if err == nil {
-				v, err = readUint(&mt, e, 0xFFFF, "an unsigned integer (uint16)", secCommandStatus)
-				ref := uint16(v)
-				cs.Ref = &ref
-			}
+			cs.Ref, err = readRef(mt, e, secCommandStatus)
 		}
-		if err != nil {
-			return CommandStatus{}, err
-		}
-	}
-	if err := seen.require(t, sc.c, secCommandStatus, mustCommandStatus); err != nil {
+		return err
+	})
+	if err != nil {
 		return CommandStatus{}, err
 	}
 	c.resume(&sc)
@@ -417,39 +347,17 @@ func decodeStatusIB(c *cursor, t *trail) (StatusIB, error) {
 		return s, wrongType(t, &c.cur, "a structure (StatusIB)", secStatusIB)
 	}
 	sc := c.enterCur(t)
-	var seen seenSet
-	for {
-		ok, err := sc.next()
-		if err != nil {
-			return StatusIB{}, err
-		}
-		if !ok {
-			break
-		}
-		e := &sc.cur
-		if !e.tag.IsContext() || e.tag.Number > 1 {
-			continue
-		}
-		name := "Status"
-		if e.tag.Number == 1 {
-			name = "ClusterStatus"
-		}
-		mt := t.child(name, e.tag, sc.n-1)
-		if err := seen.mark(&mt, e, secStatusIB); err != nil {
-			return StatusIB{}, err
-		}
-		v, err := readUint(&mt, e, 0xFF, "an unsigned integer (uint8)", secStatusIB)
-		if err != nil {
-			return StatusIB{}, err
-		}
+	err := walkMembers(&sc, t, secStatusIB, statusIBMembers, mustStatusIB, func(_ *cursor, mt *trail, e *elem) error {
+		v, err := readUint(mt, e, 0xFF, "an unsigned integer (uint8)", secStatusIB)
 		if e.tag.Number == 0 {
 			s.Status = Status(v)
 		} else {
 			cs := uint8(v)
 			s.ClusterStatus = &cs
 		}
-	}
-	if err := seen.require(t, sc.c, secStatusIB, mustStatusIB); err != nil {
+		return err
+	})
+	if err != nil {
 		return StatusIB{}, err
 	}
 	c.resume(&sc)
@@ -467,62 +375,37 @@ func decodePath(c *cursor, t *trail) (CommandPath, error) {
 			Detail: "found a " + e.typ.String() + " (control octet 0x" + hex2(c.b[e.start]) + "), want a list (0x17)", Section: secCommandPath}
 	}
 	lc := c.enterCur(t)
-	var seen seenSet
-	for {
-		ok, err := lc.next()
-		if err != nil {
-			return CommandPath{}, err
-		}
-		if !ok {
-			break
-		}
-		e := &lc.cur
-		if !e.tag.IsContext() || e.tag.Number > 2 {
-			continue // includes anonymous members, which a list may hold
-		}
-		var v uint64
+	err := walkMembers(&lc, t, secCommandPath, mustCommandPath, mustCommandPath, func(_ *cursor, mt *trail, e *elem) error {
 		switch e.tag.Number {
 		case 0:
-			mt := t.child("EndpointID", e.tag, lc.n-1)
-			err = seen.mark(&mt, e, secCommandPath)
-			if err == nil {
-				v, err = readUint(&mt, e, 0xFFFF, "an unsigned integer (endpoint-no, uint16)", secCommandPath)
-			}
+			v, err := readUint(mt, e, 0xFFFF, "an unsigned integer (endpoint-no, uint16)", secCommandPath)
 			p.Endpoint = uint16(v)
+			return err
 		case 1:
-			mt := t.child("ClusterID", e.tag, lc.n-1)
-			err = seen.mark(&mt, e, secCommandPath)
-			if err == nil {
-				v, err = readUint(&mt, e, 0xFFFFFFFF, "an unsigned integer (cluster-id, uint32)", secCommandPath)
-			}
+			v, err := readUint(mt, e, 0xFFFFFFFF, "an unsigned integer (cluster-id, uint32)", secCommandPath)
 			p.Cluster = uint32(v)
-		case 2:
-			mt := t.child("CommandID", e.tag, lc.n-1)
-			err = seen.mark(&mt, e, secCommandPath)
-			if err == nil {
-				v, err = readUint(&mt, e, 0xFFFFFFFF, "an unsigned integer (command-id, uint32)", secCommandPath)
-			}
+			return err
+		default:
+			v, err := readUint(mt, e, 0xFFFFFFFF, "an unsigned integer (command-id, uint32)", secCommandPath)
 			p.Command = uint32(v)
+			return err
 		}
-		if err != nil {
-			return CommandPath{}, err
-		}
-	}
-	if err := seen.require(t, lc.c, secCommandPath, mustCommandPath); err != nil {
+	})
+	if err != nil {
 		return CommandPath{}, err
 	}
 	c.resume(&lc)
 	return p, nil
 }
 
-func readRevision(root *trail, c *cursor, seen *seenSet, section string) (uint8, error) {
-	e := &c.cur
-	t := root.child("InteractionModelRevision", e.tag, c.n-1)
-	if err := seen.mark(&t, e, section); err != nil {
-		return 0, err
+// readRef reads a CommandRef (uint16).
+func readRef(t *trail, e *elem, section string) (*uint16, error) {
+	v, err := readUint(t, e, 0xFFFF, "an unsigned integer (uint16)", section)
+	if err != nil {
+		return nil, err
 	}
-	v, err := readUint(&t, e, 0xFF, "an unsigned integer (uint8)", "Core §8.1.1")
-	return uint8(v), err
+	ref := uint16(v)
+	return &ref, nil
 }
 
 func readUint(t *trail, e *elem, max uint64, want, section string) (uint64, error) {
@@ -588,6 +471,12 @@ var (
 	mustCommandStatus  = []field{{"CommandPath", 0}, {"Status", 1}}
 	mustStatusIB       = []field{{"Status", 0}}
 	mustCommandPath    = []field{{"EndpointID", 0}, {"ClusterID", 1}, {"CommandID", 2}}
+
+	// Members known, per container (the mandatory ones above are all of CommandPathIB's).
+	responseIBMembers    = []field{{"Command", 0}, {"Status", 1}}
+	commandDataMembers   = []field{{"CommandPath", 0}, {"CommandFields", 1}, {"CommandRef", 2}}
+	commandStatusMembers = []field{{"CommandPath", 0}, {"Status", 1}, {"CommandRef", 2}}
+	statusIBMembers      = []field{{"Status", 0}, {"ClusterStatus", 1}}
 )
 
 // require reports the first of the mandatory fields not met in container c (at trail t).
