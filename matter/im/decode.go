@@ -58,6 +58,20 @@ func decodeMessage(b []byte, m *message, rev *uint8, member func(c *cursor, t *t
 	return closeMessage(&c)
 }
 
+// walkStruct decodes the current member of c, which must be a structure (a `want` one), by handing
+// its members to member (see walkMembers), and leaves c after it.
+func walkStruct(c *cursor, t *trail, want, section string, members, must []field, member func(sc *cursor, mt *trail, e *elem) error) error {
+	if c.cur.typ != tlv.TypeStructure {
+		return wrongType(t, &c.cur, "a structure ("+want+")", section)
+	}
+	sc := c.enterCur(t)
+	if err := walkMembers(&sc, t, section, members, must, member); err != nil {
+		return err
+	}
+	c.resume(&sc)
+	return nil
+}
+
 // walkMembers hands every known context-tagged member of the container sc reads to member, with its
 // trail, after checking it is not a repeat; other members are skipped (forward compatibility). Then
 // it requires the mandatory members.
@@ -242,12 +256,8 @@ func decodeResponses(c *cursor, t *trail) ([]InvokeResponseIB, error) {
 // decodeResponseIB decodes the current member of c as an InvokeResponseIB.
 func decodeResponseIB(c *cursor, t *trail) (InvokeResponseIB, error) {
 	var r InvokeResponseIB
-	if c.cur.typ != tlv.TypeStructure {
-		return r, wrongType(t, &c.cur, "a structure (InvokeResponseIB)", secInvokeRespIB)
-	}
 	start := c.cur.start
-	sc := c.enterCur(t)
-	err := walkMembers(&sc, t, secInvokeRespIB, responseIBMembers, nil, func(sc *cursor, mt *trail, e *elem) error {
+	err := walkStruct(c, t, "InvokeResponseIB", secInvokeRespIB, responseIBMembers, nil, func(sc *cursor, mt *trail, e *elem) error {
 		if r.Command != nil || r.Status != nil {
 			return &DecodeError{Field: mt.fieldPath(), Path: mt.tlvPath(), Offset: e.start,
 				Err: ErrAmbiguousResponse, Detail: "a second choice at byte " + strconv.Itoa(e.start), Section: secInvokeRespIB}
@@ -264,7 +274,6 @@ func decodeResponseIB(c *cursor, t *trail) (InvokeResponseIB, error) {
 	if err != nil {
 		return InvokeResponseIB{}, err
 	}
-	c.resume(&sc)
 	if r.Command == nil && r.Status == nil {
 		return InvokeResponseIB{}, &DecodeError{Field: t.fieldPath(), Path: t.tlvPath(), Offset: start, Err: ErrMissingField,
 			Detail: "InvokeResponseIB holds neither Command (context tag 0) nor Status (context tag 1)", Section: secInvokeRespIB}
@@ -275,11 +284,7 @@ func decodeResponseIB(c *cursor, t *trail) (InvokeResponseIB, error) {
 // decodeCommandData decodes the current member of c as a CommandDataIB.
 func decodeCommandData(c *cursor, t *trail) (CommandData, error) {
 	var cd CommandData
-	if c.cur.typ != tlv.TypeStructure {
-		return cd, wrongType(t, &c.cur, "a structure (CommandDataIB)", secCommandData)
-	}
-	sc := c.enterCur(t)
-	err := walkMembers(&sc, t, secCommandData, commandDataMembers, mustCommandData, func(sc *cursor, mt *trail, e *elem) (err error) {
+	err := walkStruct(c, t, "CommandDataIB", secCommandData, commandDataMembers, mustCommandData, func(sc *cursor, mt *trail, e *elem) (err error) {
 		switch e.tag.Number {
 		case 0:
 			cd.Path, err = decodePath(sc, mt)
@@ -293,7 +298,6 @@ func decodeCommandData(c *cursor, t *trail) (CommandData, error) {
 	if err != nil {
 		return CommandData{}, err
 	}
-	c.resume(&sc)
 	return cd, nil
 }
 
@@ -318,11 +322,7 @@ func decodeFields(c *cursor, t *trail) ([]byte, error) {
 // decodeCommandStatus decodes the current member of c as a CommandStatusIB.
 func decodeCommandStatus(c *cursor, t *trail) (CommandStatus, error) {
 	var cs CommandStatus
-	if c.cur.typ != tlv.TypeStructure {
-		return cs, wrongType(t, &c.cur, "a structure (CommandStatusIB)", secCommandStatus)
-	}
-	sc := c.enterCur(t)
-	err := walkMembers(&sc, t, secCommandStatus, commandStatusMembers, mustCommandStatus, func(sc *cursor, mt *trail, e *elem) (err error) {
+	err := walkStruct(c, t, "CommandStatusIB", secCommandStatus, commandStatusMembers, mustCommandStatus, func(sc *cursor, mt *trail, e *elem) (err error) {
 		switch e.tag.Number {
 		case 0:
 			cs.Path, err = decodePath(sc, mt)
@@ -336,18 +336,13 @@ func decodeCommandStatus(c *cursor, t *trail) (CommandStatus, error) {
 	if err != nil {
 		return CommandStatus{}, err
 	}
-	c.resume(&sc)
 	return cs, nil
 }
 
 // decodeStatusIB decodes the current member of c as a StatusIB.
 func decodeStatusIB(c *cursor, t *trail) (StatusIB, error) {
 	var s StatusIB
-	if c.cur.typ != tlv.TypeStructure {
-		return s, wrongType(t, &c.cur, "a structure (StatusIB)", secStatusIB)
-	}
-	sc := c.enterCur(t)
-	err := walkMembers(&sc, t, secStatusIB, statusIBMembers, mustStatusIB, func(_ *cursor, mt *trail, e *elem) error {
+	err := walkStruct(c, t, "StatusIB", secStatusIB, statusIBMembers, mustStatusIB, func(_ *cursor, mt *trail, e *elem) error {
 		v, err := readUint(mt, e, 0xFF, "an unsigned integer (uint8)", secStatusIB)
 		if e.tag.Number == 0 {
 			s.Status = Status(v)
@@ -360,7 +355,6 @@ func decodeStatusIB(c *cursor, t *trail) (StatusIB, error) {
 	if err != nil {
 		return StatusIB{}, err
 	}
-	c.resume(&sc)
 	return s, nil
 }
 
